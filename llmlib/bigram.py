@@ -12,19 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-def _check_ids(idx: torch.Tensor, vocab_size: int, name: str) -> None:
-    if not isinstance(idx, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.LongTensor of token ids, got {type(idx).__name__}; wrap it with torch.tensor(...)")
-    if idx.dtype != torch.long:
-        raise TypeError(f"{name} must hold integer token ids (torch.long), got {idx.dtype}; convert it with {name}.long()")
-    if idx.dim() != 2:
-        raise ValueError(f"{name} must have shape [B, T], got {tuple(idx.shape)}; add a batch dimension with {name}[None]")
-    if idx.numel() and (idx.min() < 0 or idx.max() >= vocab_size):
-        raise ValueError(
-            f"{name} holds ids in [{int(idx.min())}, {int(idx.max())}] but vocab_size={vocab_size}; "
-            f"build the model with the tokenizer's vocab_size (ids must lie in 0..vocab_size-1)"
-        )
+from llmlib.data import check_token_ids
 
 
 class BigramLanguageModel(nn.Module):
@@ -45,11 +33,11 @@ class BigramLanguageModel(nn.Module):
         nn.init.normal_(self.token_embedding_table.weight, mean=0.0, std=0.02)
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
-        _check_ids(idx, self.vocab_size, "idx")
+        check_token_ids(idx, self.vocab_size, "idx")
         logits = self.token_embedding_table(idx)  # [B, T, vocab_size]
         if targets is None:
             return logits, None
-        _check_ids(targets, self.vocab_size, "targets")
+        check_token_ids(targets, self.vocab_size, "targets")
         if targets.shape != idx.shape:
             raise ValueError(f"targets {tuple(targets.shape)} must have the shape of idx {tuple(idx.shape)}: one next token per input token")
         B, T, V = logits.shape
@@ -65,7 +53,7 @@ class BigramLanguageModel(nn.Module):
         """
         if max_new_tokens < 0:
             raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
-        _check_ids(idx, self.vocab_size, "idx")
+        check_token_ids(idx, self.vocab_size, "idx")
         if idx.shape[1] == 0:
             raise ValueError("idx is empty; start from at least one token, e.g. torch.zeros((1, 1), dtype=torch.long)")
         for _ in range(max_new_tokens):

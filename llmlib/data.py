@@ -162,6 +162,26 @@ def get_batch(data, batch_size: int, block_size: int, generator: torch.Generator
     return x1, x2
 
 
+def check_token_ids(idx, vocab_size: int, name: str = "idx") -> None:
+    """Token ids for a model must be a torch.long tensor [B, T] with values in [0, vocab_size).
+
+    Models call this first, so a mismatch between tokenizer and model names the fix
+    instead of failing deep inside an embedding lookup.
+    """
+    if not isinstance(idx, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.LongTensor of token ids, got {type(idx).__name__}; use torch.tensor(ids)[None]")
+    if idx.dtype != torch.long:
+        raise TypeError(f"{name} must hold token ids as torch.long, got {idx.dtype}; convert with {name}.long()")
+    if idx.dim() != 2:
+        raise ValueError(f"{name} must be [B, T] token ids, got shape {tuple(idx.shape)}; add a batch dimension with {name}[None]")
+    if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= vocab_size):
+        raise ValueError(
+            f"{name} must lie in 0..vocab_size-1 with vocab_size={vocab_size}, got min {int(idx.min())}, "
+            f"max {int(idx.max())}; the tokenizer and the model disagree on vocab_size: build the model with the "
+            "tokenizer's vocab_size"
+        )
+
+
 class CharTokenizer:
     """Character-level tokenizer: one id per distinct character, ids in sorted character order.
 

@@ -15,6 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from llmlib.attention import KVCache, MultiHeadAttention
+from llmlib.data import check_token_ids
 
 
 @dataclass
@@ -77,21 +78,6 @@ class Block(nn.Module):
         return (x, wei) if return_weights else x
 
 
-def _check_ids(idx, vocab_size: int, name: str) -> None:
-    """Token ids must be an integer tensor [B, T] with values in [0, vocab_size)."""
-    if not isinstance(idx, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.LongTensor of token ids, got {type(idx).__name__}; use torch.tensor(ids)[None]")
-    if idx.dtype != torch.long:
-        raise TypeError(f"{name} must hold token ids as torch.long, got {idx.dtype}; convert with {name}.long()")
-    if idx.dim() != 2:
-        raise ValueError(f"{name} must be [B, T] token ids, got shape {tuple(idx.shape)}; add a batch dimension with {name}[None]")
-    if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= vocab_size):
-        raise ValueError(
-            f"{name} must lie in [0, {vocab_size}), got min {int(idx.min())}, max {int(idx.max())}; "
-            "the tokenizer and the model disagree on vocab_size"
-        )
-
-
 class GPT(nn.Module):
     """A decoder-only Transformer with GPT-2's layout.
 
@@ -152,7 +138,7 @@ class GPT(nn.Module):
         tokens; their positions continue after the cached ones and the weights are
         [B, n_head, T, T_cached + T].
         """
-        _check_ids(idx, self.config.vocab_size, "idx")
+        check_token_ids(idx, self.config.vocab_size, "idx")
         B, T = idx.shape
         if T == 0:
             raise ValueError("idx has no tokens (T=0); pass at least one token id per row")

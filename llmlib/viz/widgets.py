@@ -201,6 +201,32 @@ def _sentence_picker(sentences: Sequence[str], fn: Callable, what: str):
     return picker, get
 
 
+def _follow_sentence(picker, query, get, redraw: Callable[[], None]) -> Callable:
+    """Keep the query dropdown on the picked sentence's tokens and redraw on every change.
+
+    Returns the observer to attach to the widget's other controls.
+    """
+    busy = [False]
+
+    def update(*_):
+        if not busy[0]:
+            redraw()
+
+    def new_sentence(*_):
+        toks, _ = get(picker.value)
+        busy[0] = True  # replacing the options fires value events; draw once at the end
+        try:
+            query.options = _query_options(toks)
+            query.value = len(toks) - 1
+        finally:
+            busy[0] = False
+        redraw()
+
+    picker.observe(new_sentence, names="value")
+    query.observe(update, names="value")
+    return update
+
+
 def single_head_widget(sentences: Sequence[str], scores_fn: Callable[[str], tuple]) -> widgets.VBox:
     """Notebook 03: pick a sentence and a query token, and scale the scores.
 
@@ -214,28 +240,14 @@ def single_head_widget(sentences: Sequence[str], scores_fn: Callable[[str], tupl
     scale = widgets.FloatSlider(value=1.0, min=SCALE_MIN, max=SCALE_MAX, step=SCALE_STEP, description="score scale",
                                 continuous_update=True, readout_format=".2f")
     view = widgets.HTML()
-    busy = [False]
 
-    def update(*_):
-        if busy[0]:
-            return
+    def redraw():
         toks, scores = get(picker.value)
         view.value = render_single_head(toks, scores, query.value, scale.value)
 
-    def new_sentence(*_):
-        toks, _ = get(picker.value)
-        busy[0] = True  # replacing the options fires value events; draw once at the end
-        try:
-            query.options = _query_options(toks)
-            query.value = len(toks) - 1
-        finally:
-            busy[0] = False
-        update()
-
-    picker.observe(new_sentence, names="value")
-    query.observe(update, names="value")
+    update = _follow_sentence(picker, query, get, redraw)
     scale.observe(update, names="value")
-    update()
+    redraw()
     box = widgets.VBox([widgets.HBox([picker, query]), scale, view])
     box.controls = {"sentence": picker, "query": query, "scale": scale}
     box.view = view
@@ -256,28 +268,14 @@ def multi_head_widget(sentences: Sequence[str], weights_fn: Callable[[str], tupl
                                  style={"button_width": "60px"})
     query = widgets.Dropdown(options=_query_options(tokens), value=len(tokens) - 1, description="query token")
     view = widgets.HTML()
-    busy = [False]
 
-    def update(*_):
-        if busy[0]:
-            return
+    def redraw():
         toks, wei = get(picker.value)
         view.value = render_multi_head(toks, wei, min(head.value, wei.shape[0] - 1), query.value)
 
-    def new_sentence(*_):
-        toks, _ = get(picker.value)
-        busy[0] = True
-        try:
-            query.options = _query_options(toks)
-            query.value = len(toks) - 1
-        finally:
-            busy[0] = False
-        update()
-
-    picker.observe(new_sentence, names="value")
+    update = _follow_sentence(picker, query, get, redraw)
     head.observe(update, names="value")
-    query.observe(update, names="value")
-    update()
+    redraw()
     box = widgets.VBox([widgets.HBox([picker, query]), head, view])
     box.controls = {"sentence": picker, "head": head, "query": query}
     box.view = view
