@@ -19,11 +19,11 @@ busy machine slows both alike.
 
 import argparse
 import math
-import time
 
 import torch
 import torch.nn.functional as F
 
+from _timing import best_of  # bench/ is on sys.path when a script runs
 from llmlib.attention import Head
 
 
@@ -53,12 +53,6 @@ def batched_fused(x, W, n_head):
     hs = width // n_head
     q, k, v = (t.view(B, T, n_head, hs).transpose(1, 2) for t in (x @ W).split(width, dim=2))
     return F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(B, T, width)
-
-
-def seconds(fn):
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
 
 
 def main():
@@ -92,10 +86,7 @@ def main():
             row = []
             for name, (loop, batched) in variants.items():
                 assert torch.allclose(loop(), batched(), atol=1e-5), name
-                t_loop = t_batched = float("inf")
-                for _ in range(args.repeats):  # interleaved, best of N
-                    t_loop = min(t_loop, seconds(loop))
-                    t_batched = min(t_batched, seconds(batched))
+                t_loop, t_batched = best_of([loop, batched], args.repeats)
                 ratios[name][m] = t_loop / t_batched
                 row.append(f"{t_loop * 1e3:>7.2f} {t_batched * 1e3:>8.2f} {ratios[name][m]:>6.2f}")
             print(f"{m:>3} | " + " | ".join(row))

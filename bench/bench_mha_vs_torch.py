@@ -8,11 +8,11 @@ backward, interleaved in one process, best of N, and print ours / torch.
 """
 
 import argparse
-import time
 
 import torch
 import torch.nn as nn
 
+from _timing import best_of  # bench/ is on sys.path when a script runs
 from llmlib.attention import MultiHeadAttention
 
 
@@ -25,12 +25,6 @@ def make_pair(C, n_head, T):
         ref.out_proj.weight.copy_(ours.c_proj.weight)
         ref.out_proj.bias.copy_(ours.c_proj.bias)
     return ours, ref
-
-
-def seconds(fn):
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
 
 
 def main():
@@ -72,10 +66,7 @@ def main():
 
         row = []
         for name, a, b in (("forward", fwd_ours, fwd_ref), ("forward+backward", fb_ours, fb_ref)):
-            ta = tb = float("inf")
-            for _ in range(args.repeats):  # interleaved, best of N
-                ta = min(ta, seconds(a))
-                tb = min(tb, seconds(b))
+            ta, tb = best_of([a, b], args.repeats)
             all_ratios[name].append(ta / tb)
             row.append(f"{ta * 1e3:>9.2f} {tb * 1e3:>7.2f} {ta / tb:>6.2f}")
         print(f"{B:>3} {T:>4} {C:>4} {m:>3} | " + " | ".join(row))
