@@ -553,9 +553,12 @@ class Tokenizer:
     # ----------------------------------------------------------------- save / load
 
     def save(self, path) -> None:
-        """Write the tokenizer as readable JSON: pattern, special tokens, and one merge per line
+        """Write the tokenizer as readable JSON (see `to_json`)."""
+        Path(path).write_text(self.to_json(), encoding="utf-8")
+
+    def to_json(self) -> str:
+        """The tokenizer as readable JSON: pattern, special tokens, and one merge per line
         as [left_id, right_id, new_id, "text of the new token"]."""
-        path = Path(path)
         byte_ids = [self._ranks[_BYTES[b]] for b in range(256)]
         merges = [[a, b, i, _render(self.vocab[i])] for (a, b), i in self.merges.items()]
         d = lambda x: json.dumps(x, ensure_ascii=False)  # noqa: E731
@@ -571,7 +574,7 @@ class Tokenizer:
             "  ]",
             "}\n",
         ]
-        path.write_text("\n".join(lines), encoding="utf-8")
+        return "\n".join(lines)
 
     @classmethod
     def load(cls, path) -> "Tokenizer":
@@ -579,14 +582,24 @@ class Tokenizer:
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"no tokenizer file at {path}; save one with Tokenizer.save(path)")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{path} is not a valid tokenizer file: cannot parse it as JSON ({e}). "
+                             "Re-create it with Tokenizer.save(path).") from None
+        return cls.from_json(text, source=str(path))
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "the tokenizer JSON") -> "Tokenizer":
+        """Build a tokenizer from `to_json`'s text; `source` names it in error messages."""
 
         def bad(problem):
-            return ValueError(f"{path} is not a valid tokenizer file: {problem}. "
+            return ValueError(f"{source} is not a valid tokenizer file: {problem}. "
                               "Re-create it with Tokenizer.save(path).")
 
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
             raise bad(f"cannot parse it as JSON ({e})") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise bad(f"it does not start with \"format\": \"{FORMAT}\"")

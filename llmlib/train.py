@@ -20,7 +20,6 @@ import math
 import os
 import pickle
 import random
-import tempfile
 import time
 import zipfile
 from dataclasses import asdict, dataclass, field, fields
@@ -238,9 +237,7 @@ def tokenizer_to_dict(tok) -> dict | None:
     from llmlib.tokenizer import Tokenizer  # imported late: the char-level path never needs it
 
     if isinstance(tok, Tokenizer):  # its own file format (readable JSON), carried as a string
-        with tempfile.TemporaryDirectory() as d:
-            tok.save(Path(d) / "tok.json")
-            return {"kind": "bpe", "json": (Path(d) / "tok.json").read_text(encoding="utf-8")}
+        return {"kind": "bpe", "json": tok.to_json()}
     raise TypeError(f"cannot store a {type(tok).__name__} in a checkpoint; use CharTokenizer or Tokenizer")
 
 
@@ -252,9 +249,7 @@ def tokenizer_from_dict(d: dict | None):
     if d["kind"] == "bpe":
         from llmlib.tokenizer import Tokenizer
 
-        with tempfile.TemporaryDirectory() as tmp:
-            (Path(tmp) / "tok.json").write_text(d["json"], encoding="utf-8")
-            return Tokenizer.load(Path(tmp) / "tok.json")
+        return Tokenizer.from_json(d["json"], source="the checkpoint's tokenizer")
     raise ValueError(f"unknown tokenizer kind {d['kind']!r} in checkpoint")
 
 

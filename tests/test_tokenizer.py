@@ -515,3 +515,11 @@ def test_custom_patterns_have_no_ascii_path():
     from llmlib.tokenizer import _Split
 
     assert _Split(r"\w+|\W").ascii is None
+
+
+def test_to_json_round_trips_without_a_file():
+    tok = Tokenizer.train("a bad cab, a dab of abba " * 20, 270, special_tokens=["<|end|>"])
+    again = Tokenizer.from_json(tok.to_json())
+    assert again.merges == tok.merges and again.special_tokens == tok.special_tokens
+    with pytest.raises(ValueError, match="the checkpoint's tokenizer is not a valid tokenizer file"):
+        Tokenizer.from_json("{", source="the checkpoint's tokenizer")
